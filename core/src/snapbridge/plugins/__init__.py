@@ -1,0 +1,1 @@
+"""Built-in plugins (registered from an explicit list by the plugin manager)."""
