@@ -126,11 +126,13 @@ class Cluster(Protocol):
         *,
         timeout: float,
         on_event: Callable[[KubeObject], None] | None = None,
+        label_selector: str | None = None,
     ) -> builtins.dict[str, KubeObject]:
         """Watch until ``condition`` holds for every named object; one watch for all of them.
 
         Re-lists and resumes on ``410 Gone``. ``on_event`` sees every update (it may raise to
-        abort, e.g. on ``status.error``). Raises :class:`TimeoutError` naming what is missing.
+        abort, e.g. on ``status.error``); ``label_selector`` narrows the watch.
+        Raises :class:`TimeoutError` naming what is missing.
         """
         ...
 

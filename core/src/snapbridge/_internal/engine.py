@@ -25,6 +25,8 @@ from ..models import (
     Phase,
     PhaseOutcome,
     PhaseStatus,
+    Plan,
+    PlanEntry,
     ProgressEvent,
     QuiesceRecord,
     RestorePoint,
@@ -222,6 +224,47 @@ class BackupEngine:
             self.journal.save_restore_point(rp)
             state.exported = True
         return rp
+
+    def plan(self, request: BackupRequest) -> Plan:
+        """Discover and ask every plugin what it would do; reads only."""
+        self.ctx.dry_run = True
+        inventory = self.discover(request)
+        notes = [
+            n
+            for batch in self.host.hook.snapbridge_plan(
+                ctx=self.ctx, request=request, inventory=inventory
+            )
+            or []
+            for n in batch or []
+        ]
+        group_of = {v.key: g for g in inventory.groups for v in g.volumes}
+        hooks_of: dict[str, list[str]] = {}
+        for n in notes:
+            if n.pvc and n.hooks:
+                hooks_of.setdefault(n.pvc, []).extend(n.hooks)
+        target = getattr(self.ctx.backend_settings, "export_target", None) or self.ctx.backend
+        entries = [
+            PlanEntry(
+                namespace=v.namespace,
+                pvc=v.pvc,
+                snapshot_class=v.snapshot_class,
+                class_source=v.snapshot_class_source,
+                group=group_of[v.key].name,
+                group_snapshot_class=group_of[v.key].group_snapshot_class,
+                hooks=hooks_of.get(v.key, []),
+                export_target=str(target),
+            )
+            for v in inventory.volumes
+        ] + [
+            PlanEntry(namespace=u.namespace, pvc=u.pvc, problem=f"{u.reason} ({u.hint})")
+            for u in inventory.unsnapshottable
+        ]
+        return Plan(
+            run_id=request.run_id,
+            backend=self.ctx.backend,
+            entries=entries,
+            notes=[n for n in notes if not n.hooks],
+        )
 
     def _resumed(self, state: JournalState, phase: Phase, detail: str = "") -> None:
         now = utcnow()

@@ -71,6 +71,7 @@ class VolumeRef(Model):
     pvc: str
     uid: str
     pv: str | None = None
+    volume_handle: str | None = None
     storage_class: str | None = None
     driver: str | None = None
     size: str | None = None

@@ -22,7 +22,7 @@ class CsiBackendConfig(BackendConfig):
 
     name: Literal["csi"] = "csi"
     export_target: str = Field(
-        default="file://./snapbridge-exports",
+        default="file://~/.local/share/snapbridge/exports",
         pattern=r"^file://.+",
         description="Where RestorePoints and PVC manifests are written (file://DIR).",
     )
