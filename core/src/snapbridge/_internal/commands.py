@@ -10,38 +10,15 @@ from pathlib import Path
 import typer
 
 from ..errors import PermanentError
-from ..models import BackupRequest, RestoreRequest
+from ..models import RestoreRequest
 from .progress import RichProgress, make_observer
 from .render import emit_document, table
 from .session import open_session
+from .signals import sigterm_as_interrupt
 
 
 def new_run_id() -> str:
     return f"bk-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-def _request(
-    session_settings: object,
-    namespaces: list[str],
-    selector: str | None,
-    pvcs: list[str],
-    run_id: str,
-) -> BackupRequest:
-    snap = getattr(session_settings, "snapshot")  # noqa: B009
-    if not namespaces:
-        raise PermanentError("no namespace selected", hint="pass -n NAMESPACE (repeatable)")
-    return BackupRequest(
-        run_id=run_id,
-        namespaces=namespaces,
-        selector=selector,
-        pvc_names=pvcs,
-        snapshot_classes=snap.classes,
-        group_by=snap.group_by,
-        use_group_snapshots=snap.use_group_snapshots,
-        concurrency=snap.concurrency,
-        cut_deadline_seconds=snap.cut_deadline_seconds,
-        snapshot_deadline_seconds=snap.deadline_seconds,
-    )
 
 
 def run_plan(
@@ -57,7 +34,7 @@ def run_plan(
     session = open_session(config, kubeconfig, context)
     try:
         plan = session.engine(run_id or new_run_id(), dry_run=True).plan(
-            _request(session.settings, namespaces, selector, pvcs, run_id or "plan")
+            session.request(run_id or "plan", namespaces, selector, pvcs)
         )
     finally:
         session.close()
@@ -121,10 +98,8 @@ def run_backup(
     rid = run_id or new_run_id()
     try:
         cm = observer if isinstance(observer, RichProgress) else contextlib.nullcontext()
-        with cm:
-            result = session.engine(rid).run(
-                _request(session.settings, namespaces, selector, pvcs, rid)
-            )
+        with cm, sigterm_as_interrupt():
+            result = session.engine(rid).run(session.request(rid, namespaces, selector, pvcs))
     finally:
         session.close()
     if output != "table":

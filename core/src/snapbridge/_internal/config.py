@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from ..adapter import AdapterSpec
 from ..errors import ConfigError
+from ..plugins.exec_hooks.config import QuiesceSettings
 
 CONFIG_ENV = "SNAPBRIDGE_CONFIG"
 
@@ -68,6 +69,7 @@ class SettingsBase(BaseSettings):
     system_namespace: str = "snapbridge-system"
     retry: RetrySettings = Field(default_factory=RetrySettings)
     snapshot: SnapshotSettings = Field(default_factory=SnapshotSettings)
+    quiesce: QuiesceSettings = Field(default_factory=QuiesceSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -18,10 +18,10 @@ from .commands import new_run_id
 from .progress import make_observer
 from .render import table
 from .session import open_session
+from .signals import sigterm_as_interrupt
 
 FILES_PER_VOLUME = 4
 FILE_BYTES = 256 * 1024
-DEMO_POD_ANNOTATIONS: dict[str, str] = {}
 
 
 def _pvc(ns: str, name: str) -> KubeObject:
@@ -121,7 +121,9 @@ def _demo(kubeconfig: str, volumes: int) -> bool:
     ns, target = f"demo-{suffix}", f"demo-{suffix}-restored"
     pvcs = [f"data-{i}" for i in range(volumes)]
     try:
-        pod = _start_app(cluster, ns, pvcs, DEMO_POD_ANNOTATIONS)
+        # quiesce: a self-thawing fsfreeze of every volume the pod mounts (snapbridge's shorthand)
+        freeze = {"snapbridge.io/fsfreeze": ",".join(f"/data/{p}" for p in pvcs)}
+        pod = _start_app(cluster, ns, pvcs, freeze)
         fill = " && ".join(
             f"head -c {FILE_BYTES} /dev/urandom > /data/{p}/file-{i}.bin"
             for p in pvcs
@@ -135,7 +137,8 @@ def _demo(kubeconfig: str, volumes: int) -> bool:
         typer.echo(f"plan: {len(plan.entries)} PVCs, ok={plan.ok}", err=True)
         if not plan.ok:
             return False
-        result = session.engine(run_id).run(request)
+        with sigterm_as_interrupt():
+            result = session.engine(run_id).run(request)
         if not result.ok:
             typer.echo(f"backup failed: {result.error}", err=True)
             return False
@@ -187,8 +190,8 @@ def _summary(rp: object, before: dict[str, str], after: dict[str, str]) -> bool:
                 rec.volume.pvc,
                 len(files),
                 len(files) * FILE_BYTES,
-                rec.cut_time,
-                rec.ready_time,
+                f"{rec.cut_time:%H:%M:%S.%f}"[:-3] if rec.cut_time else "-",
+                f"{rec.ready_time:%H:%M:%S.%f}"[:-3] if rec.ready_time else "-",
                 rec.consistency.value,
                 f"{good}/{len(files)}",
             )

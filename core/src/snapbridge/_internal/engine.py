@@ -35,6 +35,7 @@ from ..models import (
 )
 from .inventory import merge_inventories
 from .journal import JournalState, MemoryJournal, RunJournal
+from .metrics import observe_freeze
 from .plugins import PluginHost
 from .restore_point import build_restore_point
 from .retry import RetryPolicy
@@ -111,8 +112,8 @@ class BackupEngine:
                 detail=detail,
             )
         )
+        self.journal.save(state)  # durable before it is announced
         self.say(phase, f"{phase.value} done", state="done")
-        self.journal.save(state)
 
     def _call(self, fn: Callable[[], T], what: str) -> T:
         return self.retry.call(fn, what)
@@ -142,6 +143,8 @@ class BackupEngine:
                         f"no plugin took the snapshot of group {group.name}",
                         hint="enable the built-in csi plugin or an adapter that can snapshot",
                     )
+                # journaled with the phase: a rerun resumes after the cut, never re-cuts
+                state.snapshot_sets[group.name] = snapshot_set
         finally:
             records = _unique(self.ctx.frozen[ledger_start:] + returned)
             if records:
@@ -162,7 +165,12 @@ class BackupEngine:
         except Exception as exc:  # reported, never hides the original error
             error = f"thaw failed: {exc}"
             log.exception("thaw of group %s failed", group.name)
-        state.thawed[group.name] = thawed or records
+        final = thawed or records
+        thaw_errors = [r.thaw_error for r in final if r.thaw_error]
+        if thaw_errors and error is None:
+            error = "thaw failed: " + "; ".join(thaw_errors)
+        state.thawed[group.name] = final
+        observe_freeze(final)
         state.phases.append(
             PhaseOutcome(
                 phase=Phase.THAW,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, write_to_textfile
+
+if TYPE_CHECKING:
+    from ..models import QuiesceRecord
 
 REGISTRY = CollectorRegistry()
 PHASE_SECONDS = Histogram(
@@ -30,6 +35,16 @@ OPERATIONS = Counter(
 
 def observe_phase(phase: str, seconds: float) -> None:
     PHASE_SECONDS.labels(phase=phase).observe(seconds)
+
+
+def observe_freeze(records: Sequence[QuiesceRecord]) -> float | None:
+    """Observe a group's freeze window (first freeze start -> last thaw end); its seconds."""
+    windows = [r.frozen for r in records if r.frozen is not None]
+    if not windows:
+        return None
+    seconds = (max(w.end for w in windows) - min(w.start for w in windows)).total_seconds()
+    FREEZE_SECONDS.observe(seconds)
+    return seconds
 
 
 def write_textfile(path: Path) -> None:

@@ -130,8 +130,8 @@ class PluginHost:
                 location="backend.name",
             )
         for record in self.records:
-            if record.state is not PluginState.ACTIVE or record.builtin:
-                continue
+            if record.state is not PluginState.ACTIVE or record.builtin or not record.adapters:
+                continue  # observers and other non-adapter plugins always take part
             if all(a.name != backend for a in record.adapters):
                 record.state = PluginState.INERT
                 record.reason = f"backend {backend!r} is selected"

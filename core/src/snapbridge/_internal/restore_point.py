@@ -7,6 +7,8 @@ from ..models import (
     BackupRequest,
     ConsistencyLevel,
     FreezeWindow,
+    PodRef,
+    QuiesceRecord,
     RestorePoint,
     RestorePointState,
     SnapshotRecord,
@@ -20,6 +22,7 @@ def build_restore_point(
 ) -> RestorePoint:
     volumes: list[SnapshotRecord] = []
     windows: list[FreezeWindow] = []
+    groups = state.inventory.groups if state.inventory else []
     for group_name, snapshot_set in state.ready_sets.items():
         thawed = state.thawed.get(group_name, [])
         group_windows = [r for r in thawed if r.frozen is not None]
@@ -37,8 +40,9 @@ def build_restore_point(
             start = min(r.frozen.start for r in group_windows if r.frozen)
             end = max(r.frozen.end for r in group_windows if r.frozen)
             windows.append(FreezeWindow(group=group_name, window=TimeWindow(start=start, end=end)))
+        group = next((g for g in groups if g.name == group_name), None)
         for rec in snapshot_set.records:
-            volumes.append(_with_consistency(rec, thawed))
+            volumes.append(_with_consistency(rec, thawed, group.pods if group else []))
     inventory = state.inventory
     notes = [
         f"{u.namespace}/{u.pvc}: {u.reason}"
@@ -63,21 +67,34 @@ def build_restore_point(
     )
 
 
-def _with_consistency(rec: SnapshotRecord, thawed: list) -> SnapshotRecord:  # type: ignore[type-arg]
-    """``app`` only when every pod using the volume was quiesced without degradation."""
+def _with_consistency(
+    rec: SnapshotRecord, thawed: list[QuiesceRecord], pods: list[PodRef]
+) -> SnapshotRecord:
+    """``app`` only when every pod mounting the volume was quiesced without degradation.
+
+    A record without a pod (an application-level quiesce by an adapter) covers every pod.
+    Otherwise the cut's own level stays (``crash``, or ``group-crash`` for a group cut) and
+    ``degraded_reason`` says why it is not ``app``.
+    """
     key = rec.volume.key
     covering = [r for r in thawed if key in r.volumes]
     if not covering:
         return rec
-    degraded = [r.degraded_reason for r in covering if r.degraded_reason]
-    if rec.consistency is ConsistencyLevel.APP or not degraded:
-        level = ConsistencyLevel.APP if not degraded else rec.consistency
-    else:
-        level = rec.consistency
+    reasons = [r.degraded_reason for r in covering if r.degraded_reason]
+    whole_app = any(r.pod is None and not r.degraded_reason for r in covering)
+    quiesced = {(r.pod.namespace, r.pod.name) for r in covering if r.pod is not None}
+    if not whole_app:
+        reasons += [
+            f"pod {p.namespace}/{p.name} mounts it but was not quiesced"
+            for p in pods
+            if p.namespace == rec.volume.namespace
+            and rec.volume.pvc in p.mounts
+            and (p.namespace, p.name) not in quiesced
+        ]
     return rec.model_copy(
         update={
-            "consistency": level,
+            "consistency": rec.consistency if reasons else ConsistencyLevel.APP,
             "quiesced_by": sorted({r.plugin for r in covering}),
-            "degraded_reason": "; ".join(degraded) or None,
+            "degraded_reason": "; ".join(reasons) or None,
         }
     )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..context import RunContext
-from ..errors import ConfigError
+from ..errors import ConfigError, PermanentError
+from ..models import BackupRequest
 from .config import SettingsBase, load_settings
 from .engine import BackupEngine
 from .k8s import KubeCluster, connect
@@ -52,11 +53,36 @@ class Session:
             backend_settings=backend,
             system_namespace=self.settings.system_namespace,
             dry_run=dry_run,
+            extras={"quiesce": self.settings.quiesce},
         )
 
     def engine(self, run_id: str, *, dry_run: bool = False) -> BackupEngine:
         return BackupEngine(
             self.host, self.context(run_id, dry_run=dry_run), journal=self.journal, retry=self.retry
+        )
+
+    def request(
+        self,
+        run_id: str,
+        namespaces: list[str],
+        selector: str | None = None,
+        pvc_names: list[str] | None = None,
+    ) -> BackupRequest:
+        """A BackupRequest with the configured snapshot settings."""
+        snap = self.settings.snapshot
+        if not namespaces:
+            raise PermanentError("no namespace selected", hint="pass -n NAMESPACE (repeatable)")
+        return BackupRequest(
+            run_id=run_id,
+            namespaces=namespaces,
+            selector=selector,
+            pvc_names=pvc_names or [],
+            snapshot_classes=snap.classes,
+            group_by=snap.group_by,
+            use_group_snapshots=snap.use_group_snapshots,
+            concurrency=snap.concurrency,
+            cut_deadline_seconds=snap.cut_deadline_seconds,
+            snapshot_deadline_seconds=snap.deadline_seconds,
         )
 
     def close(self) -> None:

@@ -64,6 +64,9 @@ class QuiesceRecord(Model):
     volumes: list[str] = Field(default_factory=list, description="PVC keys covered.")
     frozen: TimeWindow | None = None
     degraded_reason: str | None = None
+    thaw_error: str | None = Field(
+        default=None, description="Set by thaw when it could not thaw this (phase fails)."
+    )
     state: dict[str, Any] = Field(default_factory=dict, description="Plugin-private thaw data.")
 
 

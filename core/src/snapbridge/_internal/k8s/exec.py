@@ -9,6 +9,10 @@ from __future__ import annotations
 import time
 
 from kubernetes import client as k8s_client
+
+# CoreV1Api and its models load lazily and take ~1 s: pay that with the facade, not inside the
+# first freeze hook (where it would stretch the measured freeze window)
+from kubernetes.client import CoreV1Api
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
@@ -26,7 +30,7 @@ def run_exec(
 ) -> ExecResult:
     api_client = k8s_client.ApiClient(configuration)
     try:
-        core = k8s_client.CoreV1Api(api_client)
+        core = CoreV1Api(api_client)
         kwargs: dict[str, object] = {
             "command": argv,
             "stderr": True,
@@ -59,6 +63,11 @@ def run_exec(
             code = resp.returncode
         finally:
             resp.close()
+            # after the server's close frame websocket-client's close() is a no-op that
+            # leaves the TLS socket open; shutdown() closes it
+            sock = getattr(resp, "sock", None)
+            if sock is not None:
+                sock.shutdown()
         return ExecResult("".join(out), "".join(err), int(code if code is not None else -1))
     finally:
         api_client.close()

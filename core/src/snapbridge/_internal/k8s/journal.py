@@ -34,14 +34,15 @@ class ClusterJournal:
         self.cluster = cluster
         self.namespace = namespace
         self._ensured = False
+        self._written: set[str] = set()
 
     def _ensure_namespace(self) -> None:
-        if not self._ensured:
+        if not self._ensured and self.cluster.get(NAMESPACE, self.namespace) is None:
             self.cluster.create(
                 NAMESPACE,
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}},
             )
-            self._ensured = True
+        self._ensured = True
 
     def _write(self, name: str, kind: str, payload: dict[str, Any], labels: dict[str, str]) -> None:
         self._ensure_namespace()
@@ -55,9 +56,13 @@ class ClusterJournal:
             },
             "binaryData": {"payload.json.gz": _pack(payload)},
         }
+        if name in self._written:  # known to exist: one PATCH
+            self.cluster.patch(CONFIG_MAP, name, {"binaryData": body["binaryData"]}, self.namespace)
+            return
         existing = self.cluster.create(CONFIG_MAP, body)
         if _unpack(existing) != payload:
             self.cluster.patch(CONFIG_MAP, name, {"binaryData": body["binaryData"]}, self.namespace)
+        self._written.add(name)
 
     # ---------------------------------------------------------------- run state
     def load(self, run_id: str) -> JournalState | None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kubernetes.client.exceptions import ApiException
+from kubernetes.watch import Watch
 
 from ...cluster import KubeObject, ResourceKind
 
@@ -53,24 +54,31 @@ def wait_for_objects(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
+        watcher = Watch()
+        stream = watcher.stream(
+            res.get,
+            namespace=ns,
+            resource_version=rv,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            timeout_seconds=max(1, int(remaining)),
+            serialize=False,
+        )
         try:
-            for event in res.watch(
-                namespace=ns,
-                resource_version=rv,
-                label_selector=label_selector,
-                field_selector=field_selector,
-                timeout=max(1, int(remaining)),
-            ):
+            for event in stream:
                 if event.get("type") == "ERROR":
                     log.debug("watch error event, re-listing: %s", event.get("raw_object"))
                     break
-                consider(event["raw_object"])
+                consider(event.get("raw_object") or event["object"])
                 if not pending or time.monotonic() >= deadline:
                     break
         except ApiException as exc:
             if exc.status != 410:
                 raise
             log.debug("watch expired (410 Gone); re-listing")
+        finally:
+            watcher.stop()
+            stream.close()
         if time.monotonic() >= deadline:
             break
     if pending:

@@ -1,0 +1,5 @@
+"""``python -m snapbridge`` runs the CLI."""
+
+from snapbridge.cli import main
+
+main()
