@@ -87,8 +87,13 @@ def test_backup_survives_namespace_deletion_and_restores_byte_identical(
 
         assert delete_restore_point(session.cluster, rp) >= 1
         for rec in rp.volumes:
-            if rec.content_name and not groups:
-                assert cluster.get(VOLUME_SNAPSHOT_CONTENT, rec.content_name) is None
+            assert rec.content_name
+            assert cluster.get(VOLUME_SNAPSHOT_CONTENT, rec.content_name) is None
+        label = f"snapbridge.io/restore-point={run_id}"
+        deadline = time.monotonic() + 30
+        while cluster.list(VOLUME_SNAPSHOT_CONTENT, None, label):
+            assert time.monotonic() < deadline, "re-imported contents were not released"
+            time.sleep(0.5)
     finally:
         session.close()
 

@@ -80,6 +80,7 @@ class SnapshotRecord(Model):
     snapshot_handle: str | None = None
     driver: str | None = None
     group_snapshot_name: str | None = None
+    group_snapshot_api: str | None = None
     cut_time: datetime | None = None
     ready_time: datetime | None = None
     restore_size: str | None = None

@@ -8,7 +8,7 @@ Returns at the cut (``snapshotHandle`` + ``creationTime``); readiness is awaited
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ...cluster import (
@@ -38,8 +38,13 @@ from .names import (
 )
 
 
-def _ts(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+def _ts(value: str | int | None) -> datetime | None:
+    """RFC 3339 (VolumeSnapshot) or int64 nanoseconds (VolumeSnapshotContent) as a datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return datetime.fromtimestamp(int(value) / 1e9, tz=UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _status(obj: KubeObject) -> dict[str, Any]:
@@ -136,7 +141,7 @@ def snapshot_single(
             content_name=content_name,
             snapshot_handle=_status(content).get("snapshotHandle"),
             driver=vol.driver,
-            cut_time=_ts(_status(vs).get("creationTime")),
+            cut_time=_ts(_status(content).get("creationTime") or _status(vs).get("creationTime")),
             consistency=ConsistencyLevel.CRASH,
         )
 
@@ -193,7 +198,7 @@ def snapshot_group(ctx: RunContext, group: ConsistencyGroup, cut_deadline: float
     content_name = _status(vgs)["boundVolumeGroupSnapshotContentName"]
     content = ctx.cluster.patch(content_kind, content_name, {"spec": {"deletionPolicy": "Retain"}})
     handles = _member_handles(_status(content))
-    cut_time = _ts(_status(vgs).get("creationTime"))
+    cut_time = _ts(_status(content).get("creationTime") or _status(vgs).get("creationTime"))
     records = []
     for v in group.volumes:
         handle = handles.get(v.volume_handle or "")
@@ -213,6 +218,7 @@ def snapshot_group(ctx: RunContext, group: ConsistencyGroup, cut_deadline: float
                 snapshot_handle=handle,
                 driver=v.driver,
                 group_snapshot_name=name,
+                group_snapshot_api=version,
                 cut_time=cut_time,
                 consistency=ConsistencyLevel.GROUP_CRASH,
             )
