@@ -150,8 +150,11 @@ def engine_backup(kubeconfig: str, cfg: Path, ns: str) -> dict[str, Any]:
         if p.phase is Phase.SNAPSHOT and p.status is PhaseStatus.SUCCEEDED
     )
     windows = [w.window.seconds for w in (rp.freeze_windows if rp else []) if w.pod is None]
+    cuts = [v.cut_time for v in (rp.volumes if rp else []) if v.cut_time]
+    driver_last_cut = (max(cuts) - start).total_seconds() if cuts else None
     return {
         "to_last_cut": (snap_end - start).total_seconds(),
+        "driver_last_cut": driver_last_cut,
         "wall": wall,
         "cpu": cpu,
         "requests": wire.total(),
@@ -234,6 +237,7 @@ def run_all(args: argparse.Namespace, kubeconfig: str, tmp: Path) -> dict[str, A
                     "strategy": "snapbridge",
                     "n": n,
                     "to_last_cut": r["to_last_cut"],
+                    "driver_last_cut": r["driver_last_cut"],
                     "limit": limit,
                     "ratio": r["to_last_cut"] / limit,
                     "req_per_vol": r["requests"] / n,
@@ -313,6 +317,7 @@ def print_report(rep: dict[str, Any]) -> None:
         "strategy",
         "N",
         "to last cut (s)",
+        "driver's last cut (s)",
         "limit model (s)",
         "ratio",
         "API req/vol",
@@ -324,6 +329,7 @@ def print_report(rep: dict[str, Any]) -> None:
             r["strategy"],
             str(r["n"]),
             f"{r['to_last_cut']:.2f}",
+            f"{r['driver_last_cut']:.2f}" if r.get("driver_last_cut") is not None else "-",
             f"{r['limit']:.2f}",
             f"{r['ratio']:.2f}",
             f"{r['req_per_vol']:.2f}",

@@ -265,14 +265,19 @@ def _guard(fn: object) -> None:
         raise typer.Exit(130) from None
 
 
-def _mount_sandbox() -> None:
-    try:
+SANDBOX_HELP = "The embedded Kubernetes sandbox: up, down, status, env, build."
+
+
+def _mount_sandbox(argv: list[str]) -> None:
+    """Mount ``snapbridge sandbox``; its module (and httpx) load only when it is invoked."""
+    if len(argv) > 1 and argv[1] == "sandbox":
         from .sandbox.cli import app as sandbox_app
-    except ImportError:  # sandbox extras missing: the rest of the CLI still works
-        return
-    app.add_typer(sandbox_app, name="sandbox", help="The embedded Kubernetes sandbox.")
+
+        app.add_typer(sandbox_app, name="sandbox", help=SANDBOX_HELP)
+    else:
+        app.add_typer(typer.Typer(), name="sandbox", help=SANDBOX_HELP)
 
 
 def main() -> None:
-    _mount_sandbox()
+    _mount_sandbox(sys.argv)
     sys.exit(app())

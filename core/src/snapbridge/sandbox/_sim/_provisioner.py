@@ -89,7 +89,7 @@ class Provisioner:
             informer(
                 kc, f"/apis/{SNAP_GROUP}/v1/volumesnapshots", self._on_vs, stop, name="prov-vs"
             ),
-            *run_workers(kc, self.queue, self.reconcile, name="provisioner"),
+            *run_workers(kc, self.queue, self.reconcile, name="provisioner", workers=4),
         ]
 
     # -- events ----------------------------------------------------------------------

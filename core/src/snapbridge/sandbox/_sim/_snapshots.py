@@ -63,7 +63,7 @@ class SnapshotController:
             informer(kc, vs_all, self._on_vs, stop, name="snapctl-vs"),
             informer(kc, VSC, self._on_content, stop, name="snapctl-vsc"),
             informer(kc, "/api/v1/persistentvolumeclaims", self._on_pvc, stop, name="snapctl-pvc"),
-            *run_workers(kc, self.queue, self.reconcile, name="snapctl"),
+            *run_workers(kc, self.queue, self.reconcile, name="snapctl", workers=8),
         ]
 
     def _on_vs(self, _: str, obj: Obj) -> None:

@@ -64,7 +64,9 @@ class Snapshotter:
     def start(self) -> list[threading.Thread]:
         return [
             informer(self.kubeconfig, VSC, self._on_content, self.stop, name="snapshotter"),
-            *run_workers(self.kubeconfig, self.queue, self.reconcile, name="snapshotter"),
+            *run_workers(
+                self.kubeconfig, self.queue, self.reconcile, name="snapshotter", workers=8
+            ),
         ]
 
     def _on_content(self, _: str, obj: Obj) -> None:
