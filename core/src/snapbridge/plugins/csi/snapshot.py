@@ -80,21 +80,27 @@ def _raise_on_error(pvc_of: dict[str, str], driver: str | None) -> Any:
     return check
 
 
-def _cut(obj: KubeObject) -> bool:
+def _content_cut(obj: KubeObject) -> bool:
     st = _status(obj)
-    return bool(st.get("boundVolumeSnapshotContentName") and st.get("creationTime"))
+    return bool(st.get("snapshotHandle") and st.get("creationTime"))
 
 
 def snapshot_single(
     ctx: RunContext, group: ConsistencyGroup, concurrency: int, cut_deadline: float
 ) -> SnapshotSet:
-    ns = group.namespace
-    names = {v.pvc: snapshot_name(ctx.run_id, v.uid) for v in group.volumes}
-    pvc_of = {n: f"{ns}/{p}" for p, n in names.items()}
+    """One VolumeSnapshot per PVC, created concurrently; the cut is read off the contents.
 
-    def create(pvc: str) -> None:
-        vol = next(v for v in group.volumes if v.pvc == pvc)
-        ctx.cluster.create(
+    The snapshotter sidecar writes ``snapshotHandle`` + ``creationTime`` on the
+    VolumeSnapshotContent at the cut; the VolumeSnapshot's status follows later. Watching
+    the contents (named ``snapcontent-<snapshot uid>`` by the snapshot controller) returns
+    as early as the cut can be known.
+    """
+    ns = group.namespace
+    vols = {v.pvc: v for v in group.volumes}
+    names = {pvc: snapshot_name(ctx.run_id, v.uid) for pvc, v in vols.items()}
+
+    def create(pvc: str) -> tuple[str, str]:
+        vs = ctx.cluster.create(
             VOLUME_SNAPSHOT,
             {
                 "apiVersion": VOLUME_SNAPSHOT.api_version,
@@ -106,46 +112,48 @@ def snapshot_single(
                     "annotations": {PVC_ANNOTATION: pvc},
                 },
                 "spec": {
-                    "volumeSnapshotClassName": vol.snapshot_class,
+                    "volumeSnapshotClassName": vols[pvc].snapshot_class,
                     "source": {"persistentVolumeClaimName": pvc},
                 },
             },
         )
+        return pvc, f"snapcontent-{vs['metadata']['uid']}"
 
-    with ThreadPoolExecutor(max_workers=min(concurrency, max(1, len(names)))) as pool:
-        list(pool.map(create, names))
+    workers = min(concurrency, max(1, len(names)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        content_of = dict(pool.map(create, names))
     _emit(ctx, f"{len(names)} VolumeSnapshots requested in {ns}")
+    pvc_of_content = {c: f"{ns}/{p}" for p, c in content_of.items()}
     driver = group.volumes[0].driver if group.volumes else None
     cut = ctx.cluster.wait_for(
-        VOLUME_SNAPSHOT,
-        names.values(),
-        ns,
-        _cut,
+        VOLUME_SNAPSHOT_CONTENT,
+        content_of.values(),
+        None,
+        _content_cut,
         timeout=cut_deadline,
-        on_event=_raise_on_error(pvc_of, driver),
-        label_selector=f"{RUN_LABEL}={ctx.run_id}",
+        on_event=_raise_on_error(pvc_of_content, driver),
     )
 
     def retain(pvc: str) -> SnapshotRecord:
-        vs = cut[names[pvc]]
-        content_name = _status(vs)["boundVolumeSnapshotContentName"]
+        content_name = content_of[pvc]
         content = ctx.cluster.patch(
             VOLUME_SNAPSHOT_CONTENT, content_name, {"spec": {"deletionPolicy": "Retain"}}
         )
-        vol = next(v for v in group.volumes if v.pvc == pvc)
+        status = _status(content) or _status(cut[content_name])
+        vol = vols[pvc]
         _emit(ctx, "cut", volume=vol.key, state="done")
         return SnapshotRecord(
             volume=vol,
             snapshot_name=names[pvc],
             snapshot_namespace=ns,
             content_name=content_name,
-            snapshot_handle=_status(content).get("snapshotHandle"),
+            snapshot_handle=status.get("snapshotHandle"),
             driver=vol.driver,
-            cut_time=_ts(_status(content).get("creationTime") or _status(vs).get("creationTime")),
+            cut_time=_ts(status.get("creationTime")),
             consistency=ConsistencyLevel.CRASH,
         )
 
-    with ThreadPoolExecutor(max_workers=min(concurrency, max(1, len(names)))) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         records = list(pool.map(retain, names))
     cut_at = max((r.cut_time for r in records if r.cut_time), default=None)
     return SnapshotSet(group=group.name, records=records, cut_at=cut_at, created_by="csi")
