@@ -205,17 +205,23 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="snapbridge-bench-"))
     box = None if reuse else Sandbox(tmp / "sandbox")
     kubeconfig = reuse or str(box.kubeconfig if box else "")
+    up_seconds = None
     if box:
+        t = time.perf_counter()
         box.up()
+        up_seconds = time.perf_counter() - t
         kubeconfig = str(box.kubeconfig)
     try:
         report = run_all(args, kubeconfig, tmp)
+        report["sandbox_up_s"] = up_seconds
     finally:
         if box:
             box.down()
     out = args.json or ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
+    if up_seconds is not None:
+        console.print(f"sandbox up (cached binaries): {up_seconds:.2f}s")
     console.print(f"JSON: {out}")
 
 

@@ -29,12 +29,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: rendering it with rich costs ~200 ms of imports
 )
-plugins_app = typer.Typer(help="Installed plugins and adapters.", no_args_is_help=True)
-config_app = typer.Typer(help="Configuration schema and validation.", no_args_is_help=True)
-rp_app = typer.Typer(help="Restore points (the records backups leave).", no_args_is_help=True)
+plugins_app = typer.Typer(
+    help="Installed plugins and adapters.", no_args_is_help=True, rich_markup_mode=None
+)
+config_app = typer.Typer(
+    help="Configuration schema and validation.", no_args_is_help=True, rich_markup_mode=None
+)
+rp_app = typer.Typer(
+    help="Restore points (the records backups leave).", no_args_is_help=True, rich_markup_mode=None
+)
 quiesce_app = typer.Typer(
-    help="Quiesce leases: find and thaw what a dead run froze.", no_args_is_help=True
+    help="Quiesce leases: find and thaw what a dead run froze.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(config_app, name="config")
@@ -275,7 +284,7 @@ def _mount_sandbox(argv: list[str]) -> None:
 
         app.add_typer(sandbox_app, name="sandbox", help=SANDBOX_HELP)
     else:
-        app.add_typer(typer.Typer(), name="sandbox", help=SANDBOX_HELP)
+        app.add_typer(typer.Typer(rich_markup_mode=None), name="sandbox", help=SANDBOX_HELP)
 
 
 def main() -> None:

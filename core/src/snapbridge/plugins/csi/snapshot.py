@@ -7,7 +7,7 @@ Returns at the cut (``snapshotHandle`` + ``creationTime``); readiness is awaited
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,22 +124,17 @@ def snapshot_single(
         content_of = dict(pool.map(create, names))
     _emit(ctx, f"{len(names)} VolumeSnapshots requested in {ns}")
     pvc_of_content = {c: f"{ns}/{p}" for p, c in content_of.items()}
-    driver = group.volumes[0].driver if group.volumes else None
-    cut = ctx.cluster.wait_for(
-        VOLUME_SNAPSHOT_CONTENT,
-        content_of.values(),
-        None,
-        _content_cut,
-        timeout=cut_deadline,
-        on_event=_raise_on_error(pvc_of_content, driver),
+    pvc_by_content = {c: p for p, c in content_of.items()}
+    check_error = _raise_on_error(
+        pvc_of_content, group.volumes[0].driver if group.volumes else None
     )
 
-    def retain(pvc: str) -> SnapshotRecord:
-        content_name = content_of[pvc]
+    def retain(content_name: str, seen: KubeObject) -> SnapshotRecord:
         content = ctx.cluster.patch(
             VOLUME_SNAPSHOT_CONTENT, content_name, {"spec": {"deletionPolicy": "Retain"}}
         )
-        status = _status(content) or _status(cut[content_name])
+        status = _status(content) if _content_cut(content) else _status(seen)
+        pvc = pvc_by_content[content_name]
         vol = vols[pvc]
         _emit(ctx, "cut", volume=vol.key, state="done")
         return SnapshotRecord(
@@ -154,7 +149,23 @@ def snapshot_single(
         )
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        records = list(pool.map(retain, names))
+        pending: dict[str, Future[SnapshotRecord]] = {}
+
+        def on_event(obj: KubeObject) -> None:  # retain each content the moment it is cut
+            check_error(obj)
+            name = obj["metadata"]["name"]
+            if _content_cut(obj) and name not in pending:
+                pending[name] = pool.submit(retain, name, obj)
+
+        ctx.cluster.wait_for(
+            VOLUME_SNAPSHOT_CONTENT,
+            content_of.values(),
+            None,
+            _content_cut,
+            timeout=cut_deadline,
+            on_event=on_event,
+        )
+        records = [pending[content_of[pvc]].result() for pvc in names]
     cut_at = max((r.cut_time for r in records if r.cut_time), default=None)
     return SnapshotSet(group=group.name, records=records, cut_at=cut_at, created_by="csi")
 
