@@ -20,6 +20,7 @@ from snapbridge.cluster import (
     VOLUME_SNAPSHOT,
     VOLUME_SNAPSHOT_CONTENT,
 )
+from snapbridge.errors import PermanentError
 from snapbridge.models import ConsistencyLevel, RestorePointState, RestoreRequest
 
 from .conftest import bound, pod_body, pvc_body, running, write_config
@@ -217,3 +218,81 @@ def test_killed_after_snapshot_phase_resumes_without_duplicates(
     finally:
         session.close()
     assert rp is not None and rp.state is RestorePointState.COMPLETE and len(rp.volumes) == 3
+
+
+def test_restore_with_storage_class_override_and_clone_mode(
+    sandbox,
+    make_app,
+    cluster,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from snapbridge.cluster import STORAGE_CLASS
+    from snapbridge.models import RestoreMode
+
+    app = make_app(1)
+    before = app.checksums()
+    alt = f"alt-{app.namespace}"
+    cluster.create(
+        STORAGE_CLASS,
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": alt},
+            "provisioner": "sandbox.csi.snapbridge.io",
+            "volumeBindingMode": "Immediate",
+        },
+    )
+    session = open_session(_config(tmp_path, groups=False), str(sandbox.kubeconfig), None)
+    try:
+        run_id = f"sc-{app.namespace}"
+        assert session.engine(run_id).run(session.request(run_id, [app.namespace])).ok
+        rp = session.journal.get_restore_point(run_id)
+        assert rp is not None
+        target = f"{app.namespace}-restored"
+        session.host.hook.snapbridge_restore(
+            ctx=session.context("r"),
+            request=RestoreRequest(
+                restore_point=run_id, target_namespace=target, storage_class=alt
+            ),
+            restore_point=rp,
+        )
+        restored = cluster.get(PERSISTENT_VOLUME_CLAIM, "data-0", target)
+        assert restored is not None and restored["spec"]["storageClassName"] == alt
+        cluster.create(POD, pod_body(target, "verify", app.pvcs))
+        cluster.wait_for(POD, ["verify"], target, running, timeout=60)
+        assert app.checksums(pod="verify", ns=target) == before
+        # restoring again over a PVC this restore did not make is refused, not merged
+        other = f"{app.namespace}-other"
+        cluster.create(
+            NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}}
+        )
+        cluster.create(PERSISTENT_VOLUME_CLAIM, pvc_body(other, "data-0"))
+        with pytest.raises(PermanentError, match="already exists"):
+            session.host.hook.snapbridge_restore(
+                ctx=session.context("r3"),
+                request=RestoreRequest(restore_point=run_id, target_namespace=other),
+                restore_point=rp,
+            )
+        cluster.delete(NAMESPACE, other)
+        # clone mode: a PVC -> PVC copy of the live PVC, next to it
+        app.sh("echo newer > /data/data-0/after-backup")
+        result = session.host.hook.snapbridge_restore(
+            ctx=session.context("r4"),
+            request=RestoreRequest(restore_point=run_id, mode=RestoreMode.CLONE),
+            restore_point=rp,
+        )
+        assert [v.pvc for v in result.volumes] == ["data-0-clone"]
+        cluster.create(POD, pod_body(app.namespace, "clone", ["data-0-clone"]))
+        cluster.wait_for(POD, ["clone"], app.namespace, running, timeout=60)
+        assert app.sh("cat /data/data-0-clone/after-backup", pod="clone") == "newer\n"
+        with pytest.raises(PermanentError, match="source namespace"):
+            session.host.hook.snapbridge_restore(
+                ctx=session.context("r2"),
+                request=RestoreRequest(
+                    restore_point=run_id, target_namespace=target, mode=RestoreMode.CLONE
+                ),
+                restore_point=rp,
+            )
+    finally:
+        session.close()
+        cluster.delete(STORAGE_CLASS, alt)

@@ -62,6 +62,11 @@ class RestoreRequest(Model):
     storage_class: str | None = None
     mode: RestoreMode = RestoreMode.SNAPSHOT
     pvc_names: list[str] = Field(default_factory=list, description="Subset; empty = all.")
+    name_suffix: str | None = Field(
+        default=None,
+        pattern=r"^[-a-z0-9]{0,20}$",
+        description="Appended to each PVC name; clone mode defaults to '-clone'.",
+    )
     wait_bound_seconds: float = Field(default=300, gt=0)
 
     def namespace_for(self, source_namespace: str) -> str:

@@ -89,6 +89,7 @@ def _pvc_body(
     ns: str,
     storage_class: str | None,
     data_source: dict[str, str],
+    name: str,
 ) -> dict[str, Any]:
     manifest = rp.manifests.get(rec.volume.key, {})
     spec = dict(manifest.get("spec") or {})
@@ -109,7 +110,7 @@ def _pvc_body(
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": {
-            "name": rec.volume.pvc,
+            "name": name,
             "namespace": ns,
             "labels": labels,
             "annotations": md.get("annotations") or {},
@@ -151,25 +152,32 @@ def restore(ctx: RunContext, request: RestoreRequest, rp: RestorePoint) -> Resto
                 "kind": "VolumeSnapshot",
                 "name": vs_name,
             }
-        ctx.cluster.create(
+        suffix = request.name_suffix
+        if suffix is None:
+            suffix = "-clone" if request.mode is RestoreMode.CLONE else ""
+        pvc_name = rec.volume.pvc + suffix
+        made = ctx.cluster.create(
             PERSISTENT_VOLUME_CLAIM,
-            _pvc_body(rec, rp, ns, request.storage_class, source),
-            exist_ok=True,
+            _pvc_body(rec, rp, ns, request.storage_class, source, pvc_name),
+            exist_ok=True,  # a rerun of this restore finds its own PVC
         )
+        if (made.get("metadata", {}).get("labels") or {}).get(RP_LABEL) != rp.name:
+            raise PermanentError(
+                f"PVC {ns}/{pvc_name} already exists and was not made by this restore",
+                hint="restore into another --target-namespace, or delete that PVC first",
+            )
         ctx.emit(
             ProgressEvent(
                 run_id=ctx.run_id,
                 phase=Phase.RESTORE,
                 message="PVC created",
-                volume=f"{ns}/{rec.volume.pvc}",
+                volume=f"{ns}/{pvc_name}",
                 at=utcnow(),
             )
         )
-        by_ns.setdefault(ns, []).append(rec.volume.pvc)
+        by_ns.setdefault(ns, []).append(pvc_name)
         out.append(
-            RestoredVolume(
-                source=rec.volume.key, namespace=ns, pvc=rec.volume.pvc, from_snapshot=vs_name
-            )
+            RestoredVolume(source=rec.volume.key, namespace=ns, pvc=pvc_name, from_snapshot=vs_name)
         )
 
     def bound(obj: KubeObject) -> bool:
