@@ -12,7 +12,7 @@ import typer
 from ..errors import PermanentError
 from ..models import RestoreRequest
 from .progress import RichProgress, make_observer
-from .render import emit_document, table
+from .render import emit_document, table, when
 from .session import open_session
 from .signals import sigterm_as_interrupt
 
@@ -113,8 +113,8 @@ def run_backup(
                     s.volume.key,
                     s.snapshot_name,
                     s.snapshot_handle,
-                    s.cut_time,
-                    s.ready_time,
+                    when(s.cut_time),
+                    when(s.ready_time),
                     s.restore_size,
                     s.consistency.value,
                 )
@@ -182,7 +182,14 @@ def restore_points_list(
         "restore points",
         ["name", "backend", "created", "state", "namespaces", "volumes"],
         [
-            (r.name, r.backend, r.created, r.state.value, ",".join(r.namespaces), len(r.volumes))
+            (
+                r.name,
+                r.backend,
+                f"{r.created:%Y-%m-%d} {when(r.created)}",
+                r.state.value,
+                ",".join(r.namespaces),
+                len(r.volumes),
+            )
             for r in rps
         ],
     )

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import yaml
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables stay one row per item
+console = Console(width=None if sys.stdout.isatty() else 200)
+
+
+def when(value: datetime | None) -> str:
+    """A timestamp as HH:MM:SS.mmm (UTC) for tables."""
+    return f"{value:%H:%M:%S.%f}"[:-3] if value else "-"
 
 
 def emit_document(data: Any, output: str) -> None:
