@@ -90,7 +90,7 @@ class FakeCluster:
         return self.objects.pop(self._key(kind, name, namespace), None) is not None
 
     def wait_for(self, *args: Any, **kwargs: Any) -> dict[str, KubeObject]:
-        raise NotImplementedError
+        raise AssertionError("the exec_hooks plugin never waits on objects")
 
     def served_versions(self, group: str) -> builtins.list[str]:
         return []

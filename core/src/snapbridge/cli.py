@@ -137,13 +137,12 @@ def plan(
     output: OutputOpt = Output.table,
 ) -> None:
     """Show what a backup would do, per PVC, without changing anything. Exit 3 on problems."""
-    from ._internal.commands import run_plan
+    from ._internal.commands import Selection, run_plan
 
-    _guard(
-        lambda: run_plan(
-            namespace or [], selector, pvc or [], config, kubeconfig, context, run_id, output.value
-        )
+    sel = Selection(
+        namespace or [], selector, pvc or [], config, kubeconfig, context, run_id, output.value
     )
+    _guard(lambda: run_plan(sel))
 
 
 @app.command()
@@ -158,13 +157,12 @@ def backup(
     output: OutputOpt = Output.table,
 ) -> None:
     """Back up the selected PVCs: discover, quiesce, snapshot, thaw, export."""
-    from ._internal.commands import run_backup
+    from ._internal.commands import Selection, run_backup
 
-    _guard(
-        lambda: run_backup(
-            namespace or [], selector, pvc or [], config, kubeconfig, context, run_id, output.value
-        )
+    sel = Selection(
+        namespace or [], selector, pvc or [], config, kubeconfig, context, run_id, output.value
     )
+    _guard(lambda: run_backup(sel))
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,29 +18,34 @@ from .session import open_session
 from .signals import sigterm_as_interrupt
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What ``plan`` and ``backup`` were asked for, flags as given."""
+
+    namespaces: list[str]
+    selector: str | None
+    pvcs: list[str]
+    config: Path | None
+    kubeconfig: str | None
+    context: str | None
+    run_id: str | None
+    output: str
+
+
 def new_run_id() -> str:
     return f"bk-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def run_plan(
-    namespaces: list[str],
-    selector: str | None,
-    pvcs: list[str],
-    config: Path | None,
-    kubeconfig: str | None,
-    context: str | None,
-    run_id: str | None,
-    output: str,
-) -> None:
-    session = open_session(config, kubeconfig, context)
+def run_plan(sel: Selection) -> None:
+    session = open_session(sel.config, sel.kubeconfig, sel.context)
     try:
-        plan = session.engine(run_id or new_run_id(), dry_run=True).plan(
-            session.request(run_id or "plan", namespaces, selector, pvcs)
+        plan = session.engine(sel.run_id or new_run_id(), dry_run=True).plan(
+            session.request(sel.run_id or "plan", sel.namespaces, sel.selector, sel.pvcs)
         )
     finally:
         session.close()
-    if output != "table":
-        emit_document(plan.model_dump(mode="json", by_alias=True), output)
+    if sel.output != "table":
+        emit_document(plan.model_dump(mode="json", by_alias=True), sel.output)
     else:
         table(
             f"plan (backend {plan.backend})",
@@ -83,27 +89,22 @@ def run_plan(
         raise typer.Exit(3)
 
 
-def run_backup(
-    namespaces: list[str],
-    selector: str | None,
-    pvcs: list[str],
-    config: Path | None,
-    kubeconfig: str | None,
-    context: str | None,
-    run_id: str | None,
-    output: str,
-) -> None:
+def run_backup(sel: Selection) -> None:
     observer = make_observer()
-    session = open_session(config, kubeconfig, context, extra_plugins=(("cli-progress", observer),))
-    rid = run_id or new_run_id()
+    session = open_session(
+        sel.config, sel.kubeconfig, sel.context, extra_plugins=(("cli-progress", observer),)
+    )
+    rid = sel.run_id or new_run_id()
     try:
         cm = observer if isinstance(observer, RichProgress) else contextlib.nullcontext()
         with cm, sigterm_as_interrupt():
-            result = session.engine(rid).run(session.request(rid, namespaces, selector, pvcs))
+            result = session.engine(rid).run(
+                session.request(rid, sel.namespaces, sel.selector, sel.pvcs)
+            )
     finally:
         session.close()
-    if output != "table":
-        emit_document(result.model_dump(mode="json", by_alias=True), output)
+    if sel.output != "table":
+        emit_document(result.model_dump(mode="json", by_alias=True), sel.output)
     else:
         table(
             f"backup {rid}",
