@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -205,10 +206,19 @@ def test_killed_after_snapshot_phase_resumes_without_duplicates(
         assert state is not None and state.snapshot_sets and not state.exported
     finally:
         journal.close()
-    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+    metrics = tmp_path / "snapbridge.prom"
+    rerun = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={**os.environ, "SNAPBRIDGE_METRICS_FILE": str(metrics)},
+    )
     assert rerun.returncode == 0, rerun.stderr
     result = json.loads(rerun.stdout)
     assert result["ok"]
+    assert 'snapbridge_phase_duration_seconds_count{phase="ready"}' in metrics.read_text()
     snaps = cluster.list(VOLUME_SNAPSHOT, app.namespace, f"snapbridge.io/run-id={run_id}")
     assert len(snaps) == 3
     assert "resumed" in {p["status"] for p in result["phases"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,10 +13,15 @@ import typer
 
 from ..errors import PermanentError
 from ..models import RestoreRequest
+from .metrics import write_textfile
 from .progress import RichProgress, make_observer
 from .render import emit_document, table, when
 from .session import open_session
 from .signals import sigterm_as_interrupt
+
+#: After a backup, write Prometheus metrics (phase durations, freeze windows) to this file
+#: for the node-exporter textfile collector.
+METRICS_ENV = "SNAPBRIDGE_METRICS_FILE"
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,8 @@ def run_backup(sel: Selection) -> None:
             )
     finally:
         session.close()
+        if metrics_file := os.environ.get(METRICS_ENV):
+            write_textfile(Path(metrics_file))
     if sel.output != "table":
         emit_document(result.model_dump(mode="json", by_alias=True), sel.output)
     else:

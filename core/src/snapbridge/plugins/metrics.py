@@ -11,20 +11,12 @@ from typing import Any
 
 from ..hookspecs import hookimpl
 
-_durations: dict[str, list[float]] = {}
-
-
-def phase_durations() -> dict[str, list[float]]:
-    """Seconds spent in each phase hook in this process (for summaries and tests)."""
-    return _durations
-
 
 def _timed(name: str) -> Generator[None, Any, Any]:
     start = time.perf_counter()
     try:
         return (yield)
     finally:
-        _durations.setdefault(name, []).append(time.perf_counter() - start)
         from .._internal.metrics import observe_phase
 
         observe_phase(name, time.perf_counter() - start)

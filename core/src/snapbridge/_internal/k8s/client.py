@@ -9,7 +9,6 @@ import builtins
 import copy
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -239,11 +238,3 @@ class KubeCluster:
         timeout: float,
     ) -> ExecResult:
         return run_exec(copy.copy(self.configuration), namespace, pod, container, argv, timeout)
-
-    def server_version(self) -> str:
-        info = self._call(lambda: k8s_client.VersionApi(self.api_client).get_code(), "version")
-        return str(info.git_version)
-
-
-def sleep_until(deadline: float) -> None:
-    time.sleep(max(0.0, deadline - time.monotonic()))
