@@ -37,6 +37,7 @@ class FakePlugin:
         self.exc = exc or PermanentError("boom")
         self.snapshot_attempts = 0
         self.transient_failures = 0
+        self.requests_seen: list[BackupRequest | None] = []
 
     def _maybe_fail(self, phase: str) -> None:
         self.calls.append(phase)
@@ -76,6 +77,7 @@ class FakePlugin:
 
     @hookimpl
     def snapbridge_wait_ready(self, ctx: RunContext, snapshots: SnapshotSet) -> SnapshotSet:
+        self.requests_seen.append(ctx.request)
         self._maybe_fail("ready")
         recs = [
             r.model_copy(update={"ready_time": datetime.now(UTC), "restore_size": "1Gi"})
@@ -183,3 +185,4 @@ def test_rerun_resumes_after_snapshot_phase() -> None:
     assert result.ok
     assert plugin.calls == ["ready", "export"]
     assert plugin.snapshot_attempts == 1
+    assert plugin.requests_seen[-1] is REQ  # the request reaches phases after a resume

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from snapbridge._internal.k8s import KubeCluster, connect
+from snapbridge._internal.k8s import KubeCluster
 from snapbridge.cluster import NAMESPACE, PERSISTENT_VOLUME_CLAIM, POD, KubeObject
 
 SANDBOX_CLASS = "sandbox-csi"
@@ -83,12 +83,8 @@ def bound(obj: KubeObject) -> bool:
 
 
 @pytest.fixture
-def cluster(sandbox) -> Iterator[KubeCluster]:  # type: ignore[no-untyped-def]
-    c = connect(sandbox.kubeconfig)
-    try:
-        yield c
-    finally:
-        c.close()
+def cluster(kube_cluster: KubeCluster) -> KubeCluster:
+    return kube_cluster
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from snapbridge._internal.k8s import KubeCluster, connect
+from snapbridge._internal.k8s import KubeCluster
 from snapbridge.cli import app
 from snapbridge.cluster import CONFIG_MAP
 from snapbridge.plugins.exec_hooks.config import ExecHook
@@ -29,12 +28,8 @@ pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture
-def cluster(sandbox: Any) -> Iterator[KubeCluster]:
-    facade = connect(sandbox.kubeconfig)
-    try:
-        yield facade
-    finally:
-        facade.close()
+def cluster(kube_cluster: KubeCluster) -> KubeCluster:  # the real one, not conftest's fake
+    return kube_cluster
 
 
 def reconcile(kubeconfig: str) -> tuple[int, str]:

@@ -3,13 +3,11 @@ consistent; snapshots the barrier did not cover are not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import pytest
 
-from snapbridge._internal.k8s import KubeCluster, connect
+from snapbridge._internal.k8s import KubeCluster
 from snapbridge.cluster import CONFIG_MAP
 from snapbridge.context import RunContext
 from snapbridge.plugins import exec_hooks
@@ -27,12 +25,8 @@ VELERO = {
 
 
 @pytest.fixture
-def cluster(sandbox: Any) -> Iterator[KubeCluster]:
-    facade = connect(sandbox.kubeconfig)
-    try:
-        yield facade
-    finally:
-        facade.close()
+def cluster(kube_cluster: KubeCluster) -> KubeCluster:  # the real one, not conftest's fake
+    return kube_cluster
 
 
 def test_a_written_group_is_cut_inside_its_freeze_and_restores_consistent(

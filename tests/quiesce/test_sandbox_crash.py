@@ -12,14 +12,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from snapbridge._internal.k8s import KubeCluster, connect
+from snapbridge._internal.k8s import KubeCluster
 from snapbridge.cluster import CONFIG_MAP
 from snapbridge.context import RunContext
 from snapbridge.models import BackupRequest, ConsistencyGroup
@@ -34,12 +33,8 @@ CHILD = Path(__file__).with_name("child.py")
 
 
 @pytest.fixture
-def cluster(sandbox: Any) -> Iterator[KubeCluster]:
-    facade = connect(sandbox.kubeconfig)
-    try:
-        yield facade
-    finally:
-        facade.close()
+def cluster(kube_cluster: KubeCluster) -> KubeCluster:  # the real one, not conftest's fake
+    return kube_cluster
 
 
 def start_child(

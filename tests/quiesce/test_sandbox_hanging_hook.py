@@ -4,14 +4,13 @@ Continue records the volume ``crash`` with the reason."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from snapbridge._internal.journal import JournalState
-from snapbridge._internal.k8s import KubeCluster, connect
+from snapbridge._internal.k8s import KubeCluster
 from snapbridge._internal.restore_point import build_restore_point
 from snapbridge.cluster import CONFIG_MAP
 from snapbridge.context import RunContext
@@ -44,12 +43,8 @@ def hanging(on_error: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def cluster(sandbox: Any) -> Iterator[KubeCluster]:
-    facade = connect(sandbox.kubeconfig)
-    try:
-        yield facade
-    finally:
-        facade.close()
+def cluster(kube_cluster: KubeCluster) -> KubeCluster:  # the real one, not conftest's fake
+    return kube_cluster
 
 
 def setup(cluster: KubeCluster, ns: str, on_error: str) -> tuple[ConsistencyGroup, dict[str, str]]:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .cluster import Cluster
-    from .models import ProgressEvent, QuiesceRecord
+    from .models import BackupRequest, ProgressEvent, QuiesceRecord
 
 __all__ = ["RunContext", "utcnow"]
 
@@ -29,6 +29,7 @@ class RunContext:
     the engine's single retry policy (retries :class:`~snapbridge.errors.RetryableError` only).
     ``frozen`` is the quiesce ledger: a plugin appends each record the moment it has frozen
     something, so the engine thaws it even if the plugin fails before returning.
+    ``request`` is the backup being run (set by the engine for every phase, also on resume).
     """
 
     run_id: str
@@ -40,4 +41,5 @@ class RunContext:
     system_namespace: str = "snapbridge-system"
     dry_run: bool = False
     frozen: list[QuiesceRecord] = field(default_factory=list)
+    request: BackupRequest | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import typer
 from ..errors import PermanentError
 from ..models import RestoreRequest
 from .metrics import write_textfile
-from .progress import RichProgress, make_observer
+from .progress import make_observer
 from .render import emit_document, table, when
 from .session import open_session
 from .signals import sigterm_as_interrupt
@@ -102,8 +101,7 @@ def run_backup(sel: Selection) -> None:
     )
     rid = sel.run_id or new_run_id()
     try:
-        cm = observer if isinstance(observer, RichProgress) else contextlib.nullcontext()
-        with cm, sigterm_as_interrupt():
+        with observer, sigterm_as_interrupt():
             result = session.engine(rid).run(
                 session.request(rid, sel.namespaces, sel.selector, sel.pvcs)
             )
@@ -147,9 +145,8 @@ def run_restore(
     context: str | None,
     output: str,
 ) -> None:
-    session = open_session(
-        config, kubeconfig, context, extra_plugins=(("cli-progress", make_observer()),)
-    )
+    observer = make_observer()
+    session = open_session(config, kubeconfig, context, extra_plugins=(("cli-progress", observer),))
     try:
         rp = session.journal.get_restore_point(name)
         if rp is None:
@@ -161,7 +158,10 @@ def run_restore(
             restore_point=name, target_namespace=target_namespace, storage_class=storage_class
         )
         ctx = session.context(f"restore-{name}")
-        result = session.host.hook.snapbridge_restore(ctx=ctx, request=request, restore_point=rp)
+        with observer:
+            result = session.host.hook.snapbridge_restore(
+                ctx=ctx, request=request, restore_point=rp
+            )
     finally:
         session.close()
     if output != "table":

@@ -13,7 +13,7 @@ import typer
 
 from ..cluster import NAMESPACE, PERSISTENT_VOLUME_CLAIM, POD, Cluster, KubeObject
 from ..errors import PermanentError
-from ..models import BackupRequest, RestoreRequest
+from ..models import RestorePoint, RestoreRequest
 from .commands import new_run_id
 from .progress import make_observer
 from .render import table
@@ -113,9 +113,8 @@ def run_demo(*, keep: bool, volumes: int) -> None:
 
 
 def _demo(kubeconfig: str, volumes: int) -> bool:
-    session = open_session(
-        None, kubeconfig, None, extra_plugins=(("cli-progress", make_observer()),)
-    )
+    observer = make_observer()
+    session = open_session(None, kubeconfig, None, extra_plugins=(("cli-progress", observer),))
     cluster = session.cluster
     suffix = secrets.token_hex(3)
     ns, target = f"demo-{suffix}", f"demo-{suffix}-restored"
@@ -132,12 +131,12 @@ def _demo(kubeconfig: str, volumes: int) -> bool:
         _exec(cluster, ns, pod, fill)
         before = _checksums(cluster, ns, pod, pvcs)
         run_id = new_run_id()
-        request = BackupRequest(run_id=run_id, namespaces=[ns])
+        request = session.request(run_id, [ns])
         plan = session.engine(run_id, dry_run=True).plan(request)
         typer.echo(f"plan: {len(plan.entries)} PVCs, ok={plan.ok}", err=True)
         if not plan.ok:
             return False
-        with sigterm_as_interrupt():
+        with observer, sigterm_as_interrupt():
             result = session.engine(run_id).run(request)
         if not result.ok:
             typer.echo(f"backup failed: {result.error}", err=True)
@@ -148,12 +147,12 @@ def _demo(kubeconfig: str, volumes: int) -> bool:
         rp = session.journal.get_restore_point(run_id)
         if rp is None:
             return False
-        ctx = session.context(f"restore-{run_id}")
-        session.host.hook.snapbridge_restore(
-            ctx=ctx,
-            request=RestoreRequest(restore_point=run_id, target_namespace=target),
-            restore_point=rp,
-        )
+        with observer:
+            session.host.hook.snapbridge_restore(
+                ctx=session.context(f"restore-{run_id}"),
+                request=RestoreRequest(restore_point=run_id, target_namespace=target),
+                restore_point=rp,
+            )
         cluster.create(POD, _pod(target, "verify", pvcs, {}))
         cluster.wait_for(POD, ["verify"], target, _running, timeout=120)
         after = _checksums(cluster, target, "verify", pvcs)
@@ -175,11 +174,7 @@ def _wait_gone(cluster: Cluster, ns: str, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
-def _summary(rp: object, before: dict[str, str], after: dict[str, str]) -> bool:
-    from ..models import RestorePoint
-
-    if not isinstance(rp, RestorePoint):
-        raise TypeError(rp)
+def _summary(rp: RestorePoint, before: dict[str, str], after: dict[str, str]) -> bool:
     group_window = next((w.window.seconds for w in rp.freeze_windows if w.pod is None), None)
     rows = []
     for rec in rp.volumes:

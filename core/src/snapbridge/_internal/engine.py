@@ -184,6 +184,7 @@ class BackupEngine:
         self.journal.save(state)
 
     def run(self, request: BackupRequest) -> BackupResult:
+        self.ctx.request = request
         state = self.journal.load(request.run_id) or JournalState(
             run_id=request.run_id, backend=self.ctx.backend
         )
@@ -236,6 +237,7 @@ class BackupEngine:
     def plan(self, request: BackupRequest) -> Plan:
         """Discover and ask every plugin what it would do; reads only."""
         self.ctx.dry_run = True
+        self.ctx.request = request
         inventory = self.discover(request)
         notes = [
             n

@@ -15,6 +15,12 @@ from ..models import ProgressEvent
 class PlainProgress:
     """One line per event on stderr (CI logs, ``kubectl logs``)."""
 
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
     @hookimpl
     def snapbridge_progress(self, event: ProgressEvent) -> None:
         where = f" {event.volume}" if event.volume else ""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from ... import __version__
 from ...adapter import AdapterSpec
 from ...context import RunContext
+from ...errors import PermanentError
 from ...hookspecs import hookimpl
 from ...models import (
     BackupRequest,
@@ -56,20 +57,17 @@ def snapbridge_adapters() -> Sequence[AdapterSpec]:
     ]
 
 
-def _settings(ctx: RunContext) -> dict[str, float | int]:
-    return dict(ctx.extras.get("snapshot", {}))
+def _request(ctx: RunContext) -> BackupRequest:
+    """The run's request (concurrency, deadlines), also when discovery was resumed."""
+    if ctx.request is None:
+        raise PermanentError(
+            "the csi plugin was called outside a backup run", hint="run it through BackupEngine"
+        )
+    return ctx.request
 
 
 @hookimpl
 def snapbridge_discover(ctx: RunContext, request: BackupRequest) -> Inventory:
-    ctx.extras.setdefault(
-        "snapshot",
-        {
-            "concurrency": request.concurrency,
-            "cut_deadline": request.cut_deadline_seconds,
-            "deadline": request.snapshot_deadline_seconds,
-        },
-    )
     return _discover.discover(ctx, request)
 
 
@@ -90,18 +88,17 @@ def snapbridge_plan(
 
 @hookimpl
 def snapbridge_snapshot(ctx: RunContext, group: ConsistencyGroup) -> SnapshotSet:
-    s = _settings(ctx)
-    cut_deadline = float(s.get("cut_deadline", 120))
+    request = _request(ctx)
     if group.group_snapshot_class:
-        return _snapshot.snapshot_group(ctx, group, cut_deadline)
-    return _snapshot.snapshot_single(ctx, group, int(s.get("concurrency", 16)), cut_deadline)
+        return _snapshot.snapshot_group(ctx, group, request.cut_deadline_seconds)
+    return _snapshot.snapshot_single(ctx, group, request.concurrency, request.cut_deadline_seconds)
 
 
 @hookimpl
 def snapbridge_wait_ready(ctx: RunContext, snapshots: SnapshotSet) -> SnapshotSet | None:
     if snapshots.created_by != "csi":
         return None
-    return _ready.wait_ready(ctx, snapshots, float(_settings(ctx).get("deadline", 600)))
+    return _ready.wait_ready(ctx, snapshots, _request(ctx).snapshot_deadline_seconds)
 
 
 @hookimpl

@@ -6,9 +6,19 @@ from typing import Any
 
 from ...cluster import VOLUME_SNAPSHOT, VOLUME_SNAPSHOT_CONTENT, KubeObject, group_snapshot_kinds
 from ...context import RunContext, utcnow
+from ...errors import ClusterAPIError
 from ...models import SnapshotRecord, SnapshotSet
 from .names import RUN_LABEL, member_content_name
 from .snapshot import _raise_on_error, _status
+
+
+def _retain_if_present(ctx: RunContext, content: str) -> None:
+    """One PATCH; a driver that made no per-member content (404) has nothing to retain."""
+    try:
+        ctx.cluster.patch(VOLUME_SNAPSHOT_CONTENT, content, {"spec": {"deletionPolicy": "Retain"}})
+    except ClusterAPIError as exc:
+        if exc.status != 404:
+            raise
 
 
 def _ready(obj: KubeObject) -> bool:
@@ -75,10 +85,7 @@ def _wait_group(ctx: RunContext, snapshots: SnapshotSet, deadline: float) -> Sna
     records: list[SnapshotRecord] = []
     for r in snapshots.records:
         member = member_content_name(vgs["metadata"]["uid"], r.volume.volume_handle or "")
-        if ctx.cluster.get(VOLUME_SNAPSHOT_CONTENT, member) is not None:
-            ctx.cluster.patch(
-                VOLUME_SNAPSHOT_CONTENT, member, {"spec": {"deletionPolicy": "Retain"}}
-            )
+        _retain_if_present(ctx, member)
         size = sizes.get(r.volume.volume_handle) or r.volume.size
         records.append(
             r.model_copy(
